@@ -1,0 +1,1 @@
+"""csvanalyst notebook client."""

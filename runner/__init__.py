@@ -1,0 +1,1 @@
+"""The code that runs inside the sandbox. Depends on duckdb only."""

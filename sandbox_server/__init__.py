@@ -1,0 +1,1 @@
+"""csvanalyst sandbox server."""
