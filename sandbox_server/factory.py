@@ -1,0 +1,47 @@
+"""Building the service from Settings: the one place that chooses store, executor and planner."""
+
+from __future__ import annotations
+
+import logging
+
+from sandbox_server.catalog import Catalog
+from sandbox_server.executors import make_executor
+from sandbox_server.executors.base import Executor
+from sandbox_server.metrics import Metrics
+from sandbox_server.planners.base import Planner
+from sandbox_server.service import Service
+from sandbox_server.settings import Settings
+from sandbox_server.store import Store, database_url
+
+log = logging.getLogger("csvanalyst.server")
+
+
+def make_planner(settings: Settings) -> Planner:
+    from sandbox_server.planners.offline import OfflinePlanner
+
+    offline = OfflinePlanner()
+    if not settings.llm_model:
+        return offline
+    from sandbox_server.planners.llm import LLMPlanner
+
+    return LLMPlanner(settings, fallback=offline)
+
+
+def build_service(
+    settings: Settings, *, executor: Executor | None = None, planner: Planner | None = None
+) -> Service:
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(database_url(settings.database_url, settings.state_dir))
+    catalog = Catalog.open(settings.datasets_dir, store, settings.state_dir)
+    metrics = Metrics()
+    chosen = executor or make_executor(settings)
+    if hasattr(chosen, "queue_depth"):
+        metrics.track_queue(lambda: float(chosen.queue_depth))  # type: ignore[attr-defined]
+    return Service(
+        settings,
+        store=store,
+        catalog=catalog,
+        executor=chosen,
+        planner=planner or make_planner(settings),
+        metrics=metrics,
+    )
