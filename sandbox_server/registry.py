@@ -179,7 +179,8 @@ def check_dataset(dataset: Dataset) -> None:
     actual = version_hash(paths.items())
     if actual != dataset.version_hash:
         raise DatasetInvalid(
-            f"dataset {dataset.id!r}: files in {dataset.directory} hash to {actual[:12]}…, "
+            f"dataset {dataset.id!r}: files {', '.join(sorted(p.name for p in paths.values()))} "
+            f"in {dataset.directory} hash to {actual[:12]}…, "
             f"registry.json says {dataset.version_hash[:12]}… (a file was changed after generation)",
             suggestion="regenerate the demo data: python datasets/generate.py",
         )
