@@ -195,6 +195,10 @@ def ingest(
         if final.exists():
             shutil.rmtree(staging)
         else:
+            # mkdtemp makes the directory 0700; the sandbox reads it as an unprivileged uid.
+            staging.chmod(0o755)
+            for path in staging.iterdir():
+                path.chmod(0o644)
             staging.rename(final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -26,7 +26,7 @@ def _build(name: str, settings: Settings) -> Executor:
     if name == "local":
         from sandbox_server.executors.local import LocalExecutor
 
-        return LocalExecutor(settings)
+        return LocalExecutor()
     if name == "docker":
         from sandbox_server.executors.docker import DockerExecutor
 
