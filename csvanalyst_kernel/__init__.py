@@ -1,1 +1,69 @@
-"""csvanalyst notebook client."""
+"""csvanalyst in Jupyter: ``%load_ext csvanalyst_kernel`` for the ``%%ask`` magics, ``ChatPanel()``
+for the chat widget, ``Client`` for the HTTP API.
+
+Importing this package is cheap and pulls in none of the server's dependencies (fastapi,
+duckdb, docker, ...): everything talks to the sandbox server over HTTP, and the public names
+below are imported on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from csvanalyst_kernel.answer import Answer
+    from csvanalyst_kernel.client import Client
+    from csvanalyst_kernel.errors import ClientError
+    from csvanalyst_kernel.magics import AskMagics
+    from csvanalyst_kernel.panel import ChatPanel
+    from csvanalyst_kernel.session import Session
+
+__all__ = [
+    "Answer",
+    "AskMagics",
+    "ChatPanel",
+    "Client",
+    "ClientError",
+    "Session",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]
+
+_LAZY = {
+    "Answer": "csvanalyst_kernel.answer",
+    "AskMagics": "csvanalyst_kernel.magics",
+    "ChatPanel": "csvanalyst_kernel.panel",
+    "Client": "csvanalyst_kernel.client",
+    "ClientError": "csvanalyst_kernel.errors",
+    "Session": "csvanalyst_kernel.session",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'csvanalyst_kernel' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext csvanalyst_kernel``: register the magics; ``%config AskMagics.*`` configures them."""
+    from csvanalyst_kernel.magics import AskMagics
+
+    magics = AskMagics(shell=ipython, parent=ipython)
+    ipython.register_magics(magics)
+    # %config finds configurables here; a reload replaces the previous instance.
+    ipython.configurables[:] = [c for c in ipython.configurables if not isinstance(c, AskMagics)]
+    ipython.configurables.append(magics)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from csvanalyst_kernel.magics import AskMagics
+
+    for kind in ("line", "cell"):
+        table = ipython.magics_manager.magics[kind]
+        for name in [n for n, f in table.items() if isinstance(getattr(f, "__self__", None), AskMagics)]:
+            del table[name]
+    ipython.magics_manager.registry.pop("AskMagics", None)
+    ipython.configurables[:] = [c for c in ipython.configurables if not isinstance(c, AskMagics)]

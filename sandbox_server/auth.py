@@ -1,8 +1,8 @@
 """Who is asking: bearer tokens mapped to users, JupyterHub tokens, or single-user loopback.
 
-    none         every request is the user "local" (only allowed on a loopback address)
-    tokens       ``Authorization: Bearer <token>`` looked up in Settings.tokens
-    jupyterhub   the token is verified against JupyterHub's API (cached briefly)
+none         every request is the user "local" (only allowed on a loopback address)
+tokens       ``Authorization: Bearer <token>`` looked up in Settings.tokens
+jupyterhub   the token is verified against JupyterHub's API (cached briefly)
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ class Authenticator:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() not in ("bearer", "token") or not token.strip():
             raise Unauthorized(
-                "missing bearer token", suggestion="send 'Authorization: Bearer <token>' (see CSVANALYST_TOKENS)"
+                "missing bearer token",
+                suggestion="send 'Authorization: Bearer <token>' (see CSVANALYST_TOKENS)",
             )
         token = token.strip()
         if self.mode == "tokens":

@@ -31,7 +31,9 @@ class Catalog:
         if body is None:
             # Someone else's upload is reported exactly like a dataset that does not exist.
             known = ", ".join(d.id for d in self.list(user))
-            raise DatasetNotFound(f"dataset {dataset_id!r} does not exist", suggestion=f"known datasets: {known}")
+            raise DatasetNotFound(
+                f"dataset {dataset_id!r} does not exist", suggestion=f"known datasets: {known}"
+            )
         return self._bind(Dataset.model_validate_json(body))
 
     def _bind(self, dataset: Dataset) -> Dataset:

@@ -16,7 +16,7 @@ Choices a reader of the SQL should know:
   weeks start on Monday (ISO);
 - date parts are ``EXTRACT``; ``day_of_week`` is ISO (``ISODOW``: 1 = Monday … 7 = Sunday),
   so Monday sorts first;
-- ``rate`` of a boolean column is ``AVG(CAST(col AS INT))``: NULLs are left out of the share;
+- ``rate`` of a boolean column is ``AVG(CASE WHEN col THEN 1 WHEN NOT col THEN 0 END)``: NULLs are left out of the share;
   ``rate`` of a condition is ``AVG(CASE WHEN cond THEN 1 ELSE 0 END)``: rows where the condition
   is not true (false or NULL) count as "no";
 - an aggregate's ``where`` becomes ``FILTER (WHERE ...)``; named measures expand to their
@@ -202,7 +202,16 @@ class _Builder:
                 result = exp.Avg(this=exp.Case(ifs=[exp.If(this=cond, true=exp.Literal.number(1))]).else_(0))
                 where = ()
             else:
-                result = exp.Avg(this=exp.cast(subject, exp.DataType.Type.INT))
+                # Not AVG(CAST(col AS INT)): DuckDB pushes that cast into the CSV reader of a
+                # BOOLEAN column and fails on 'false'. NULL stays NULL (left out of the share).
+                result = exp.Avg(
+                    this=exp.Case(
+                        ifs=[
+                            exp.If(this=subject, true=exp.Literal.number(1)),
+                            exp.If(this=exp.Not(this=subject), true=exp.Literal.number(0)),
+                        ]
+                    )
+                )
         elif agg.func == "count":
             result = exp.Count(this=subject if subject is not None else exp.Star())
         elif agg.func == "count_distinct":

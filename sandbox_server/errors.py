@@ -84,7 +84,7 @@ class DatasetInvalid(CsvAnalystError):
 
 
 class RunnerError(CsvAnalystError):
-    code = "RUNNER_INTERNAL_ERROR"
+    code: ClassVar[ErrorCode] = "RUNNER_INTERNAL_ERROR"
     http_status = 500
 
 

@@ -16,15 +16,25 @@ from sandbox_server.store import Store, database_url
 log = logging.getLogger("csvanalyst.server")
 
 
-def make_planner(settings: Settings) -> Planner:
+def make_planner(settings: Settings, executor: Executor | None = None) -> Planner:
+    """The offline planner, or the LLM planner (falling back to offline) when a model is set.
+
+    Under ``llm_privacy = "rows"`` the LLM's tools may preview up to 5 rows of policy-approved
+    SQL, run through ``executor`` (a real sandbox, never in-process).
+    """
     from sandbox_server.planners.offline import OfflinePlanner
 
     offline = OfflinePlanner()
     if not settings.llm_model:
         return offline
+    from sandbox_server.executors.base import Limits
     from sandbox_server.planners.llm import LLMPlanner
+    from sandbox_server.planners.llm.tools import executor_preview
 
-    return LLMPlanner(settings, fallback=offline)
+    preview = None
+    if settings.llm_privacy == "rows" and executor is not None:
+        preview = executor_preview(executor, Limits.from_settings(settings))
+    return LLMPlanner(settings, fallback=offline, preview=preview)
 
 
 def build_service(
@@ -36,12 +46,12 @@ def build_service(
     metrics = Metrics()
     chosen = executor or make_executor(settings)
     if hasattr(chosen, "queue_depth"):
-        metrics.track_queue(lambda: float(chosen.queue_depth))  # type: ignore[attr-defined]
+        metrics.track_queue(lambda: float(chosen.queue_depth))
     return Service(
         settings,
         store=store,
         catalog=catalog,
         executor=chosen,
-        planner=planner or make_planner(settings),
+        planner=planner or make_planner(settings, chosen),
         metrics=metrics,
     )

@@ -18,7 +18,10 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.runs = Counter(
-            "csvanalyst_runs", "Runs by final status and error code", ["status", "code"], registry=self.registry
+            "csvanalyst_runs",
+            "Runs by final status and error code",
+            ["status", "code"],
+            registry=self.registry,
         )
         self.stage = Histogram(
             "csvanalyst_stage_seconds",
@@ -28,9 +31,14 @@ class Metrics:
             registry=self.registry,
         )
         self.policy_verdicts = Counter(
-            "csvanalyst_policy_verdicts", "SQL policy verdicts by rule", ["allowed", "rule"], registry=self.registry
+            "csvanalyst_policy_verdicts",
+            "SQL policy verdicts by rule",
+            ["allowed", "rule"],
+            registry=self.registry,
         )
-        self.queue_depth = Gauge("csvanalyst_queue_depth", "Runs waiting for a sandbox slot", registry=self.registry)
+        self.queue_depth = Gauge(
+            "csvanalyst_queue_depth", "Runs waiting for a sandbox slot", registry=self.registry
+        )
 
     def run(self, capsule: Capsule) -> None:
         self.runs.labels(status=capsule.status, code=capsule.error_code or "").inc()

@@ -46,7 +46,9 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 def result_sha256(columns: list[dict[str, Any]], rows: list[list[Any]]) -> str:
     """A stable hash of a result: canonical JSON of its columns and rows."""
-    canonical = json.dumps({"columns": columns, "rows": rows}, sort_keys=True, separators=(",", ":"), default=str)
+    canonical = json.dumps(
+        {"columns": columns, "rows": rows}, sort_keys=True, separators=(",", ":"), default=str
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -103,17 +105,7 @@ class Service:
 
     @property
     def limits(self) -> Limits:
-        s = self.settings
-        return Limits(
-            timeout_s=s.run_timeout_s,
-            max_rows=s.max_rows,
-            max_output_bytes=s.max_output_bytes,
-            memory_mb=s.runner_memory_mb,
-            cpus=s.runner_cpus,
-            pids=s.runner_pids,
-            tmp_mb=s.runner_tmp_mb,
-            threads=s.runner_threads,
-        )
+        return Limits.from_settings(self.settings)
 
     # -- entry points ----------------------------------------------------------------------
     def ask(self, user: str | None, request: AskRequest) -> RunResponse:
@@ -123,7 +115,12 @@ class Service:
         try:
             with run.stage("plan"):
                 out = self.planner.plan(request.question, dataset, previous=previous)
-            run.planner, run.planner_meta, run.plan, run.message = out.planner, out.meta, out.plan, out.message
+            run.planner, run.planner_meta, run.plan, run.message = (
+                out.planner,
+                out.meta,
+                out.plan,
+                out.message,
+            )
             if out.plan is not None:
                 self._compile(run, out.plan)
             else:
@@ -131,7 +128,11 @@ class Service:
             self._police_and_execute(run, run.compiled_sql or out.sql or "")
         except errors.CsvAnalystError as exc:
             run.error = exc
-            run.planner = run.planner or getattr(self.planner, "name", "offline")
+            # A planner that gives up says who it was and what it spent (model, tokens) in details.
+            run.planner = (
+                run.planner or exc.details.pop("planner", None) or getattr(self.planner, "name", None)
+            )
+            run.planner_meta = run.planner_meta or exc.details.pop("planner_meta", {})
         response = self._finish(run)
         self.store.add_turn(
             thread_id, run_id=run.run_id, question=request.question, plan=response.plan if run.plan else None
@@ -199,7 +200,9 @@ class Service:
         return self.store.list_capsules(user=user, dataset_id=dataset_id, limit=limit)
 
     # -- stages ------------------------------------------------------------------------------
-    def _thread(self, user: str | None, dataset: Dataset, thread_id: str | None) -> tuple[QueryPlan | None, str]:
+    def _thread(
+        self, user: str | None, dataset: Dataset, thread_id: str | None
+    ) -> tuple[QueryPlan | None, str]:
         if thread_id is None:
             thread_id = _new_id()
             self.store.create_thread(thread_id, user=user, dataset_id=dataset.id)
@@ -243,12 +246,18 @@ class Service:
         spec = RunSpec(run_id=run.run_id, dataset=run.dataset, sql=verdict.sql, limits=self.limits)
         with run.stage("exec_total"):
             execution = self.executor.run(spec)
-        run.executor, run.runner_ref, run.response = execution.executor, execution.runner_ref, execution.response
+        run.executor, run.runner_ref, run.response = (
+            execution.executor,
+            execution.runner_ref,
+            execution.response,
+        )
         run.timings["queue"] = round(execution.queue_ms, 3)
         run.timings["exec"] = float(execution.response.get("exec_time_ms") or 0.0)
         error = execution.response.get("error")
         if error:
-            raise errors.from_code(error.get("code", "RUNNER_INTERNAL_ERROR"), error.get("message", "runner failed"))
+            raise errors.from_code(
+                error.get("code", "RUNNER_INTERNAL_ERROR"), error.get("message", "runner failed")
+            )
 
     def _finish(self, run: _Run) -> RunResponse:
         run.timings["total"] = round((time.perf_counter() - run.started) * 1000, 3)
@@ -263,7 +272,10 @@ class Service:
         else:
             status = "failed"
         result = Result(
-            columns=columns, rows=rows, row_count=response.get("row_count", len(rows)), truncated=bool(response.get("truncated"))
+            columns=columns,
+            rows=rows,
+            row_count=response.get("row_count", len(rows)),
+            truncated=bool(response.get("truncated")),
         )
         chart = None
         if status == "succeeded" and run.plan is not None:

@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     # -- serving
     host: str = Field("127.0.0.1", description="Address `csvanalyst serve` binds")
     port: int = Field(8765, description="Port `csvanalyst serve` binds")
-    datasets_dir: Path = Field(REPO_ROOT / "datasets", description="Directory with registry.json and the demo datasets")
+    datasets_dir: Path = Field(
+        REPO_ROOT / "datasets", description="Directory with registry.json and the demo datasets"
+    )
     state_dir: Path = Field(
         default_factory=_default_state_dir,
         description="Where capsules (SQLite), uploaded datasets, threads and the embedded server's token live",
@@ -51,10 +53,14 @@ class Settings(BaseSettings):
     jupyterhub_api_token: str | None = Field(None, description="Service token for JupyterHub's API")
 
     # -- execution
-    executor: ExecutorName = Field("auto", description="auto: kubernetes in-cluster, else docker if reachable, else local")
+    executor: ExecutorName = Field(
+        "auto", description="auto: kubernetes in-cluster, else docker if reachable, else local"
+    )
     max_concurrent_runs: int = Field(4, ge=1, description="Runs executing at once; the rest queue")
     run_timeout_s: float = Field(10.0, gt=0, description="Wall-clock limit of one run inside the sandbox")
-    max_rows: int = Field(200, ge=1, description="Rows a run returns at most (the rest is reported as truncated)")
+    max_rows: int = Field(
+        200, ge=1, description="Rows a run returns at most (the rest is reported as truncated)"
+    )
     sql_default_limit: int = Field(200, ge=1, description="LIMIT the policy adds when a query has none")
     sql_max_limit: int = Field(10_000, ge=1, description="Largest LIMIT the policy allows")
     max_output_bytes: int = Field(8 * 1024 * 1024, description="Bytes of result JSON a runner may write")
@@ -77,12 +83,24 @@ class Settings(BaseSettings):
     k8s_data_volume_claim: str | None = Field(
         None, description="PVC holding the datasets (read-only); None: datasets baked into the image"
     )
-    k8s_data_root: str = Field("/data", description="Where datasets are inside the runner pod")
-    k8s_pending_timeout_s: float = Field(60.0, description="A runner pod still Pending after this fails the run")
+    k8s_data_volume_path: Path | None = Field(
+        None,
+        description="Where the server itself mounts the k8s_data_volume_claim volume; a dataset's directory "
+        "relative to it is the subPath its runner pod mounts. None: datasets_dir",
+    )
+    k8s_data_root: str = Field(
+        "/data",
+        description="Where a run's dataset is inside the runner pod (the image bakes datasets in at <k8s_data_root>/<dataset id>)",
+    )
+    k8s_pending_timeout_s: float = Field(
+        60.0, description="A runner pod still Pending after this fails the run"
+    )
     k8s_job_ttl_s: int = Field(300, description="ttlSecondsAfterFinished of runner Jobs")
 
     # -- planners
-    llm_model: str | None = Field(None, description="Chat model name; when set, questions go to the LLM planner")
+    llm_model: str | None = Field(
+        None, description="Chat model name; when set, questions go to the LLM planner"
+    )
     llm_timeout_s: float = Field(30.0, description="Timeout of one LLM call")
     llm_max_corrections: int = Field(2, description="Validation errors fed back to the LLM for correction")
     llm_privacy: Literal["rows", "schema_only"] = Field(

@@ -134,7 +134,9 @@ class Store:
             body = conn.execute(sa.select(capsules.c.body).where(capsules.c.run_id == run_id)).scalar()
         return Capsule.model_validate_json(body) if body else None
 
-    def list_capsules(self, *, user: str | None, dataset_id: str | None = None, limit: int = 50) -> list[Capsule]:
+    def list_capsules(
+        self, *, user: str | None, dataset_id: str | None = None, limit: int = 50
+    ) -> list[Capsule]:
         query = sa.select(capsules.c.body).where(capsules.c.user == user)
         if dataset_id:
             query = query.where(capsules.c.dataset_id == dataset_id)
@@ -146,7 +148,9 @@ class Store:
     def create_thread(self, thread_id: str, *, user: str | None, dataset_id: str) -> None:
         with self._tx() as conn:
             conn.execute(
-                threads.insert().values(thread_id=thread_id, user=user, dataset_id=dataset_id, created_at=now_iso())
+                threads.insert().values(
+                    thread_id=thread_id, user=user, dataset_id=dataset_id, created_at=now_iso()
+                )
             )
 
     def get_thread(self, thread_id: str) -> dict[str, Any] | None:
@@ -160,7 +164,8 @@ class Store:
             return {
                 **dict(row),
                 "turns": [
-                    {**dict(t), "plan": json.loads(t["plan_json"]) if t["plan_json"] else None} for t in history
+                    {**dict(t), "plan": json.loads(t["plan_json"]) if t["plan_json"] else None}
+                    for t in history
                 ],
             }
 
@@ -193,7 +198,11 @@ class Store:
             if exists is None:
                 conn.execute(
                     user_datasets.insert().values(
-                        owner=key, dataset_id=dataset_id, version_hash=version_hash, created_at=now_iso(), body=body
+                        owner=key,
+                        dataset_id=dataset_id,
+                        version_hash=version_hash,
+                        created_at=now_iso(),
+                        body=body,
                     )
                 )
 

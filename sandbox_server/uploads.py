@@ -54,7 +54,9 @@ def table_name(filename: str) -> str:
     stem = Path(filename).name.rsplit(".", 1)[0] if "." in Path(filename).name else Path(filename).name
     name = re.sub(r"[^0-9a-zA-Z]+", "_", stem).strip("_").lower()
     if not name:
-        raise DatasetInvalid(f"file {filename!r}: cannot make a table name from it", suggestion="rename the file")
+        raise DatasetInvalid(
+            f"file {filename!r}: cannot make a table name from it", suggestion="rename the file"
+        )
     return name if name[0].isalpha() else f"t_{name}"
 
 
@@ -64,7 +66,9 @@ def slug(name: str) -> str:
 
 def _check_text(filename: str, data: bytes) -> str:
     if not data.strip():
-        raise DatasetInvalid(f"file {filename!r} is empty", suggestion="upload a CSV with a header row and data")
+        raise DatasetInvalid(
+            f"file {filename!r} is empty", suggestion="upload a CSV with a header row and data"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -113,7 +117,9 @@ def _check_shape(filename: str, text: str) -> list[str]:
     except csv.Error as exc:
         raise DatasetInvalid(f"file {filename!r} line {reader.line_num}: {exc}", file=filename) from exc
     if rows == 0:
-        raise DatasetInvalid(f"file {filename!r} has a header but no rows", suggestion="upload a CSV with data")
+        raise DatasetInvalid(
+            f"file {filename!r} has a header but no rows", suggestion="upload a CSV with data"
+        )
     return header
 
 
@@ -124,10 +130,15 @@ def _profile(con: duckdb.DuckDBPyConnection, table: str, column: str, ctype: Col
     ).fetchone()  # type: ignore[misc]
     values = None
     if ctype == "VARCHAR" and distinct <= MAX_VALUES_INDEXED:
-        values = [r[0] for r in con.execute(f"SELECT DISTINCT {q} FROM {table} WHERE {q} IS NOT NULL ORDER BY 1").fetchall()]
+        values = [
+            r[0]
+            for r in con.execute(
+                f"SELECT DISTINCT {q} FROM {table} WHERE {q} IS NOT NULL ORDER BY 1"
+            ).fetchall()
+        ]
 
     def scalar(v: Any) -> str | float | int | None:
-        if v is None or isinstance(v, int | float) and not isinstance(v, bool):
+        if v is None or (isinstance(v, int | float) and not isinstance(v, bool)):
             return v
         return str(v)  # dates and timestamps print as ISO (2025-01-03, 2025-01-03 10:00:00)
 
@@ -144,7 +155,9 @@ def _suggested_prompts(tables: list[TableInfo]) -> list[str]:
     """A few questions the offline planner understands, made from the schema alone."""
     prompts: list[str] = []
     for t in tables:
-        cats = [c for c in t.columns if c.type == "VARCHAR" and c.profile.values and len(c.profile.values) > 1]
+        cats = [
+            c for c in t.columns if c.type == "VARCHAR" and c.profile.values and len(c.profile.values) > 1
+        ]
         nums = [c for c in t.columns if c.is_numeric and not c.name.lower().endswith("id")]
         dates = [c for c in t.columns if c.is_temporal]
         prompts.append(f"How many rows are in {t.name}?")
@@ -252,4 +265,6 @@ def _ingest_file(filename: str, data: bytes, table: str, staging: Path) -> Table
     finally:
         con.close()
         raw.unlink(missing_ok=True)
-    return TableInfo(name=table, file=f"{table}.csv", description=f"from {filename}", row_count=row_count, columns=columns)
+    return TableInfo(
+        name=table, file=f"{table}.csv", description=f"from {filename}", row_count=row_count, columns=columns
+    )

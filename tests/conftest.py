@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# Fixture modules shared across test packages (imported once, visible everywhere).
+pytest_plugins = ["tests.stores", "tests.server_fixtures"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATASETS_DIR = REPO_ROOT / "datasets"
 

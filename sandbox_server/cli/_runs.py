@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-
 from typing import Any
 
 from sandbox_server.cli._common import fail, format_table
@@ -16,7 +15,10 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
     target = p.add_mutually_exclusive_group()
     target.add_argument("--server", default=None, help="URL of a running sandbox server (default: embedded)")
     target.add_argument(
-        "--executor", choices=["auto", "local", "docker", "kubernetes"], default=None, help="embedded executor"
+        "--executor",
+        choices=["auto", "local", "docker", "kubernetes"],
+        default=None,
+        help="embedded executor",
     )
     p.add_argument("--token", default=None, help="bearer token for --server (default $CSVANALYST_TOKEN)")
     p.add_argument("--json", action="store_true", help="print the run response (the HTTP body) as JSON")
@@ -79,12 +81,11 @@ def print_run(response: dict[str, Any], *, with_plan: bool = False) -> None:
     print(f"run_id: {response['run_id']}")
 
 
-def run_and_show(args: argparse.Namespace, path: str, body: dict[str, Any], *, with_plan: bool = False) -> int:
+def run_and_show(
+    args: argparse.Namespace, path: str, body: dict[str, Any], *, with_plan: bool = False
+) -> int:
     try:
         response = call(args, path, body)
     except CsvAnalystError as exc:
         return fail(exc)
     return show(args, response, with_plan=with_plan)
-
-
-

@@ -14,7 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("datasets", help="list, show and add datasets")
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--server", default=None, help="URL of a running sandbox server (default: local state)")
+    common.add_argument(
+        "--server", default=None, help="URL of a running sandbox server (default: local state)"
+    )
     common.add_argument("--token", default=None)
     common.add_argument("--datasets", default=None, help="directory with registry.json")
     common.add_argument("--state", default=None, help="state directory")
@@ -29,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.set_defaults(func=add_)
 
 
-def _local(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _local(args: argparse.Namespace):
     from sandbox_server.catalog import Catalog
     from sandbox_server.cli.serve import settings_from
     from sandbox_server.store import Store, database_url

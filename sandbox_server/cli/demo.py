@@ -44,5 +44,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         service.executor.close()
         service.store.close()
-    print(f"\n{'all' if not failures else 'not all'} demo questions answered ({failures} failed)", file=sys.stderr)
+    print(
+        f"\n{'all' if not failures else 'not all'} demo questions answered ({failures} failed)",
+        file=sys.stderr,
+    )
     return 1 if failures else 0

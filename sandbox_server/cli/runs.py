@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lst.set_defaults(func=list_)
 
 
-def _store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _store(args: argparse.Namespace):
     from sandbox_server.cli.serve import settings_from
     from sandbox_server.store import Store, database_url
 
@@ -67,7 +67,9 @@ def list_(args: argparse.Namespace) -> int:
         else:
             items = [
                 c.model_dump(mode="json")
-                for c in _store(args).list_capsules(user=LOCAL_USER, dataset_id=args.dataset, limit=args.limit)
+                for c in _store(args).list_capsules(
+                    user=LOCAL_USER, dataset_id=args.dataset, limit=args.limit
+                )
             ]
     except CsvAnalystError as exc:
         return fail(exc)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sandbox_server.errors import CsvAnalystError
+
+if TYPE_CHECKING:
+    from sandbox_server.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def settings_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def settings_from(args: argparse.Namespace) -> Settings:
     from sandbox_server.settings import Settings
 
     overrides = {
@@ -52,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         if not is_loopback(settings.host):
             print(
                 f"error: refusing to serve on {settings.host} without authentication.\n"
-                "hint: set CSVANALYST_TOKENS='{\"<token>\": \"<user>\"}' or CSVANALYST_AUTH_MODE=jupyterhub, "
+                'hint: set CSVANALYST_TOKENS=\'{"<token>": "<user>"}\' or CSVANALYST_AUTH_MODE=jupyterhub, '
                 "or bind 127.0.0.1",
                 file=sys.stderr,
             )

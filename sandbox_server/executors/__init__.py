@@ -1,8 +1,8 @@
 """Executors: one fresh sandbox per run. ``make_executor`` picks one by name (or ``auto``).
 
-    auto ─► kubernetes when running in a cluster
-         ─► docker when an engine is reachable and the runner image exists
-         ─► local (bubblewrap) otherwise
+auto ─► kubernetes when running in a cluster
+     ─► docker when an engine is reachable and the runner image exists
+     ─► local (bubblewrap) otherwise
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def _build(name: str, settings: Settings) -> Executor:
         from sandbox_server.executors.kubernetes import KubernetesExecutor
 
         return KubernetesExecutor(settings)
-    raise ExecutorUnavailable(f"unknown executor {name!r}", suggestion="use auto, local, docker or kubernetes")
+    raise ExecutorUnavailable(
+        f"unknown executor {name!r}", suggestion="use auto, local, docker or kubernetes"
+    )
 
 
 def _auto(settings: Settings) -> Executor:

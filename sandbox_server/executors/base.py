@@ -16,9 +16,12 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sandbox_server.registry import Dataset
+
+if TYPE_CHECKING:
+    from sandbox_server.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,20 @@ class Limits:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        """The limits the server gives every run."""
+        return cls(
+            timeout_s=settings.run_timeout_s,
+            max_rows=settings.max_rows,
+            max_output_bytes=settings.max_output_bytes,
+            memory_mb=settings.runner_memory_mb,
+            cpus=settings.runner_cpus,
+            pids=settings.runner_pids,
+            tmp_mb=settings.runner_tmp_mb,
+            threads=settings.runner_threads,
+        )
 
 
 @dataclass(frozen=True)
@@ -82,7 +99,9 @@ class Execution:
     wall_ms: float = 0.0
 
 
-def failed_response(code: str, message: str, *, stderr: str = "", exec_time_ms: float = 0.0) -> dict[str, Any]:
+def failed_response(
+    code: str, message: str, *, stderr: str = "", exec_time_ms: float = 0.0
+) -> dict[str, Any]:
     """A runner-protocol response for a run the sandbox ended (timeout, OOM kill, crash)."""
     return {
         "status": "failed",

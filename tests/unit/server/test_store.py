@@ -7,10 +7,11 @@ import sqlalchemy as sa
 
 from sandbox_server.schemas import Capsule, Result
 from sandbox_server.store import Store, database_url
-from tests.stores import store_url  # noqa: F401 - fixture
 
 
-def capsule(run_id: str, *, user: str = "alice", dataset: str = "ecommerce", at: str = "2026-01-01T00:00:00Z") -> Capsule:
+def capsule(
+    run_id: str, *, user: str = "alice", dataset: str = "ecommerce", at: str = "2026-01-01T00:00:00Z"
+) -> Capsule:
     return Capsule(
         run_id=run_id,
         created_at=at,
@@ -57,7 +58,10 @@ def test_threads_keep_turns_in_order(store_url: str) -> None:
     thread = store.get_thread("t1")
     assert thread is not None
     assert thread["user"] == "alice" and thread["dataset_id"] == "ecommerce"
-    assert [(t["seq"], t["run_id"], t["plan"]) for t in thread["turns"]] == [(1, "r1", {"table": "orders"}), (2, "r2", None)]
+    assert [(t["seq"], t["run_id"], t["plan"]) for t in thread["turns"]] == [
+        (1, "r1", {"table": "orders"}),
+        (2, "r2", None),
+    ]
     assert store.get_thread("missing") is None
 
 
