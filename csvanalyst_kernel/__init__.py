@@ -67,3 +67,14 @@ def unload_ipython_extension(ipython: Any) -> None:
             del table[name]
     ipython.magics_manager.registry.pop("AskMagics", None)
     ipython.configurables[:] = [c for c in ipython.configurables if not isinstance(c, AskMagics)]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the prebuilt side panel lives (``jupyter labextension develop``); wheels install it
+    as shared data under share/jupyter/labextensions/csvanalyst."""
+    return [{"src": "labextension", "dest": "csvanalyst"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The side panel's ``/csvanalyst/api`` routes (``csvanalyst_kernel.serverext``)."""
+    return [{"module": "csvanalyst_kernel.serverext"}]

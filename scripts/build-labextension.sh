@@ -24,7 +24,8 @@ for arg in "$@"; do
 done
 
 OUT=csvanalyst_kernel/labextension
-STAMP=$OUT/.source-sha256
+# Outside the output directory: everything in there ships in the wheel.
+STAMP=labextension/.build-stamp
 # The dev venv's tools first; a PEP 517 build env puts its own on PATH (jupyterlab is a build dep).
 [ -x .venv/bin/jlpm ] && export PATH="$PWD/.venv/bin:$PATH"
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from sandbox_server.planners.offline.text import split_name
 from sandbox_server.registry import ColumnInfo, Dataset, TableInfo
 
 # Columns whose name says "this is what a row is called" (used to group by an entity).
 _LABEL_NAMES = ("name", "title", "label")
+_KEY_WORDS = frozenset({"id", "key", "code", "uuid", "guid", "number", "no", "sku", "ref"})
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,15 @@ class Schema:
             return info.primary_key == column
         col = self.column(table, column)
         rows = info.row_count
-        return rows is not None and col.profile.distinct_count == rows and col.profile.null_count == 0
+        # Uniqueness alone is not enough: in a small table every measurement is unique too
+        # ("population" of four cities). Only identifier-like names count.
+        named_like_key = bool(set(split_name(column)[-1:]) & _KEY_WORDS)
+        return (
+            named_like_key
+            and rows is not None
+            and col.profile.distinct_count == rows
+            and col.profile.null_count == 0
+        )
 
     def label_column(self, table: str) -> str | None:
         """The column that names a row of ``table`` for people (``name``), else its key."""
