@@ -484,10 +484,18 @@ _REFERENCE_PLANS: dict[str, list[tuple[dict[str, Any], Callable[[list[tuple[Any,
         ),
         (
             {
-                "table": "order_items",
-                "joins": [{"table": "orders"}],
+                # Per order line: a line of a returned order counts as returned (the
+                # return_rate measure itself would be inflated by the join, and is refused).
+                "table": "orders",
+                "joins": [{"table": "order_items"}],
                 "group_by": ["category"],
-                "select": [{"measure": "return_rate"}],
+                "select": [
+                    {
+                        "func": "rate",
+                        "where": [{"column": "returned", "op": "=", "value": True}],
+                        "alias": "return_rate",
+                    }
+                ],
                 "order_by": ["return_rate desc"],
                 "limit": 5,
             },
