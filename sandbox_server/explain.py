@@ -14,6 +14,7 @@ Plan only (no dataset needed), so a plan can be explained even when it fails val
 
 from __future__ import annotations
 
+from sandbox_server.naming import item_name
 from sandbox_server.plan import (
     DEFAULT_LIMIT,
     Aggregate,
@@ -24,7 +25,6 @@ from sandbox_server.plan import (
     QueryPlan,
     Scalar,
 )
-from sandbox_server.validate import item_name
 
 __all__ = ["explain_plan"]
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -38,6 +37,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from sandbox_server.errors import ValidationError
+from sandbox_server.naming import aggregate_name, column_name, dimension_name, item_name
 from sandbox_server.plan import (
     AggFunc,
     Aggregate,
@@ -194,53 +194,6 @@ class ResolvedPlan:
     @property
     def tables(self) -> tuple[str, ...]:
         return (self.base, *(j.table for j in self.joins))
-
-
-# ---------------------------------------------------------------- output names (plan only)
-
-
-def _short(ref: str) -> str:
-    """``orders.total`` → ``total`` (names never carry the table)."""
-    return ref.rsplit(".", 1)[-1]
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^0-9A-Za-z]+", "_", text).strip("_").lower() or "expr"
-
-
-def dimension_name(dim: Dimension) -> str:
-    if dim.alias:
-        return dim.alias
-    suffix = dim.bucket or dim.part
-    return f"{_short(dim.column)}_{suffix}" if suffix else _short(dim.column)
-
-
-def aggregate_name(agg: Aggregate) -> str:
-    if agg.alias:
-        return agg.alias
-    subject = _short(agg.column) if agg.column else _slug(agg.expr) if agg.expr else None
-    if agg.func == "rate":
-        return f"{subject}_rate" if subject else "rate"
-    if agg.func == "count" and subject is None:
-        return "count"
-    return f"{agg.func}_{subject}"
-
-
-def column_name(col: Column) -> str:
-    if col.alias:
-        return col.alias
-    return _short(col.column) if col.column else _slug(col.expr or "")
-
-
-def item_name(item: Dimension | Aggregate | MeasureRef | Column) -> str:
-    """The output name of any plan item (see the module docstring)."""
-    if isinstance(item, Dimension):
-        return dimension_name(item)
-    if isinstance(item, Aggregate):
-        return aggregate_name(item)
-    if isinstance(item, MeasureRef):
-        return item.alias or item.measure
-    return column_name(item)
 
 
 # ---------------------------------------------------------------- messages

@@ -11,6 +11,7 @@ raises ``ExecutorUnavailable``.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -114,6 +115,17 @@ def failed_response(
         "stderr_trunc": stderr[-65536:],
         "error": {"code": code, "message": message},
     }
+
+
+def parse_response(stdout: bytes) -> dict[str, Any] | None:
+    """The runner's response from what the sandbox wrote on stdout, or None if it is not one."""
+    try:
+        value = json.loads(stdout)
+    except ValueError:
+        return None
+    if isinstance(value, dict) and value.get("status") in ("succeeded", "failed"):
+        return value
+    return None
 
 
 class Executor(ABC):

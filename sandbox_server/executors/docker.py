@@ -36,7 +36,14 @@ import requests.exceptions
 from docker.models.containers import Container
 
 from sandbox_server.errors import DatasetInvalid, ExecutorUnavailable
-from sandbox_server.executors.base import Execution, Executor, Limits, RunSpec, failed_response
+from sandbox_server.executors.base import (
+    Execution,
+    Executor,
+    Limits,
+    RunSpec,
+    failed_response,
+    parse_response,
+)
 
 if TYPE_CHECKING:
     from sandbox_server.settings import Settings
@@ -288,7 +295,7 @@ def interpret(outcome: ContainerOutcome, limits: Limits) -> dict[str, Any]:
             f"the run ran out of memory (limit {limits.memory_mb} MB) and was stopped",
             stderr=outcome.stderr,
         )
-    response = _parse(outcome.stdout)
+    response = parse_response(outcome.stdout)
     if response is not None and outcome.exit_code == 0:
         return response
     if any(
@@ -304,16 +311,6 @@ def interpret(outcome: ContainerOutcome, limits: Limits) -> dict[str, Any]:
         f"the container ended without a valid response (exit {outcome.exit_code}); see stderr",
         stderr=outcome.stderr,
     )
-
-
-def _parse(stdout: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(stdout)
-    except ValueError:
-        return None
-    if isinstance(value, dict) and value.get("status") in ("succeeded", "failed"):
-        return value
-    return None
 
 
 def _remove(container: Container) -> None:

@@ -48,7 +48,14 @@ from typing import Any
 
 import runner
 from sandbox_server.errors import DatasetInvalid, ExecutorUnavailable
-from sandbox_server.executors.base import Execution, Executor, Limits, RunSpec, failed_response
+from sandbox_server.executors.base import (
+    Execution,
+    Executor,
+    Limits,
+    RunSpec,
+    failed_response,
+    parse_response,
+)
 
 SANDBOX_UID = 1000
 SANDBOX_GID = 1000
@@ -309,7 +316,7 @@ def interpret(
         return failed_response(
             "RUNNER_TIMEOUT", f"the run was killed after {limits.timeout_s:g} s (wall clock)", stderr=stderr
         )
-    response = _parse(stdout)
+    response = parse_response(stdout)
     if response is not None and returncode == 0:
         return response
     if returncode in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
@@ -329,16 +336,6 @@ def interpret(
         f"the sandbox ended without a valid response (exit {returncode}); see stderr",
         stderr=stderr,
     )
-
-
-def _parse(stdout: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(stdout)
-    except ValueError:
-        return None
-    if isinstance(value, dict) and value.get("status") in ("succeeded", "failed"):
-        return value
-    return None
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
