@@ -21,7 +21,7 @@ from typing import Any
 
 from sandbox_server import errors
 from sandbox_server.catalog import Catalog
-from sandbox_server.chart import chart_for
+from sandbox_server.chart import chart_for, with_data
 from sandbox_server.compiler import compile_plan
 from sandbox_server.executors.base import Executor, Limits, RunSpec
 from sandbox_server.metrics import Metrics
@@ -279,7 +279,9 @@ class Service:
         )
         chart = None
         if status == "succeeded" and run.plan is not None:
-            chart = chart_for(run.plan, columns)
+            spec = chart_for(run.plan, columns)
+            # The spec carries its data, so any Vega-Lite renderer can draw it as is.
+            chart = with_data(spec, rows, columns) if spec is not None else None
         plan_json = run.plan.model_dump(mode="json") if run.plan else None
         sha = result_sha256(columns, rows) if status == "succeeded" else None
         capsule = Capsule(
