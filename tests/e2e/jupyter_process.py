@@ -84,6 +84,12 @@ def start_jupyter(
             }
         )
     )
+    # ... and no "get notified about news?" toast over the page the browser tests click on.
+    notification = config / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True, exist_ok=True)
+    (notification / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
     token = secrets.token_hex(16)
     port = free_port()
     full_env = {
