@@ -53,9 +53,27 @@ def load_ipython_extension(ipython: Any) -> None:
 
     magics = AskMagics(shell=ipython, parent=ipython)
     ipython.register_magics(magics)
+    cleanups = ipython.input_transformers_cleanup
+    if _question_mark_is_not_help not in cleanups:
+        cleanups.append(_question_mark_is_not_help)
     # %config finds configurables here; a reload replaces the previous instance.
     ipython.configurables[:] = [c for c in ipython.configurables if not isinstance(c, AskMagics)]
     ipython.configurables.append(magics)
+
+
+def _question_mark_is_not_help(lines: list[str]) -> list[str]:
+    """``%ask How many orders are there?`` is a question, not IPython's ``obj?`` help syntax:
+    rewrite such a line into an explicit magic call before IPython's help transform sees it."""
+    out = []
+    for line in lines:
+        stripped = line.lstrip()
+        if stripped.startswith(("%ask ", "%ask\t")) and line.rstrip().endswith("?"):
+            indent = line[: len(line) - len(stripped)]
+            argument = stripped[len("%ask") :].strip()
+            newline = "\n" if line.endswith("\n") else ""
+            line = f"{indent}get_ipython().run_line_magic('ask', {argument!r}){newline}"
+        out.append(line)
+    return out
 
 
 def unload_ipython_extension(ipython: Any) -> None:
@@ -67,6 +85,8 @@ def unload_ipython_extension(ipython: Any) -> None:
             del table[name]
     ipython.magics_manager.registry.pop("AskMagics", None)
     ipython.configurables[:] = [c for c in ipython.configurables if not isinstance(c, AskMagics)]
+    if _question_mark_is_not_help in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.remove(_question_mark_is_not_help)
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

@@ -114,6 +114,14 @@ class AskMagics(Magics, Configurable):
         config=True
     )
     chart = Bool(True, help="Show the server's chart when a result is chartable").tag(config=True)
+    progress = Bool(
+        help="Show a live 'running… 3.2 s' card while a question runs (default $CSVANALYST_PROGRESS, on); "
+        "off gives outputs that do not depend on timing (nbval, nbconvert)"
+    ).tag(config=True)
+
+    @default("progress")
+    def _default_progress(self) -> bool:
+        return os.environ.get("CSVANALYST_PROGRESS", "1").strip().lower() not in ("0", "false", "no", "off")
 
     @default("server_url")
     def _default_server_url(self) -> str:
@@ -179,7 +187,7 @@ class AskMagics(Magics, Configurable):
 
         def tick(running: Answer) -> None:
             nonlocal handle
-            if not rich:
+            if not rich or not self.progress:
                 return
             if handle is None:
                 handle = display(running, display_id=True)

@@ -73,7 +73,8 @@ def render_text(answer: Answer) -> str:
     response = answer.response
     error = answer.error
     if error is not None:
-        lines.append(error_text(error, answer.run_id))
+        # The footer below names the run when there is a response; otherwise the error does.
+        lines.append(error_text(error, None if response is not None else answer.run_id))
     elif response is not None:
         lines.append(result_text(response.result, answer.options.max_display_rows))
         if response.chart and answer.options.chart:
