@@ -927,6 +927,8 @@ class Builder:
             item = measure.aggregate.model_copy(update={"alias": name})
         if item.func in ("min", "max", "count_distinct"):
             return Metric(item, metric.table)
+        if item.func == "rate" and item.column is None and item.expr is None and item.where:
+            return Metric(item, metric.table)  # already a share of joined rows (a follow-up keeps it)
         if item.func == "rate" and item.column is not None and not item.where:
             self.notes.append(
                 f"{name} is measured over the joined rows (each row of {metric.table!r} counts once per matching row)"
