@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import Any
 
 from sandbox_server.cli._common import fail, format_table
@@ -34,7 +35,11 @@ def call(args: argparse.Namespace, path: str, body: dict[str, Any]) -> dict[str,
     from sandbox_server.factory import build_service
     from sandbox_server.schemas import AskRequest, RunRequest
 
-    service = build_service(settings_from(args))
+    settings = settings_from(args)
+    if args.executor is None and "CSVANALYST_EXECUTOR" not in os.environ:
+        # The embedded default is the local bubblewrap sandbox; `serve` keeps `auto`.
+        settings = settings.model_copy(update={"executor": "local"})
+    service = build_service(settings)
     try:
         from sandbox_server.auth import LOCAL_USER
 
