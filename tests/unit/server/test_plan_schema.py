@@ -14,8 +14,8 @@ def test_exported_schema_is_current() -> None:
     current = json.dumps(plan_json_schema(), indent=2, sort_keys=True) + "\n"
     assert SCHEMA.read_text() == current, (
         "docs/query-plan.schema.json is stale: regenerate it with "
-        "python -c \"import json; from sandbox_server.plan import plan_json_schema; "
-        "print(json.dumps(plan_json_schema(), indent=2, sort_keys=True))\" > docs/query-plan.schema.json"
+        'python -c "import json; from sandbox_server.plan import plan_json_schema; '
+        'print(json.dumps(plan_json_schema(), indent=2, sort_keys=True))" > docs/query-plan.schema.json'
     )
 
 

@@ -15,7 +15,9 @@ README = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding=
 def test_setting_is_described_and_documented(name: str) -> None:
     field = Settings.model_fields[name]
     assert field.description, f"Settings.{name} has no description"
-    assert f"| `CSVANALYST_{name.upper()}` |" in README, f"CSVANALYST_{name.upper()} is missing from README.md"
+    assert f"| `CSVANALYST_{name.upper()}` |" in README, (
+        f"CSVANALYST_{name.upper()} is missing from README.md"
+    )
 
 
 def test_readme_has_exactly_the_two_setup_commands_ci_runs() -> None:
