@@ -115,6 +115,7 @@ class AskMagics(Magics, Configurable):
     )
     chart = Bool(True, help="Show the server's chart when a result is chartable").tag(config=True)
     progress = Bool(
+        True,
         help="Show a live 'running… 3.2 s' card while a question runs (default $CSVANALYST_PROGRESS, on); "
         "off gives outputs that do not depend on timing (nbval, nbconvert)"
     ).tag(config=True)

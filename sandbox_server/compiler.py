@@ -25,8 +25,8 @@ Choices a reader of the SQL should know:
   explicit ``ESCAPE '\\'`` (case-sensitive, like ``=``);
 - GROUP BY and HAVING repeat the expressions (no alias references: portable, and what the
   policy re-parses is plain SQL); ORDER BY uses output names;
-- with no ``order_by``, a plan with time dimensions is ordered by them ascending (charts read
-  left to right); otherwise the order is DuckDB's;
+- with no ``order_by``, a grouped plan is ordered by its dimensions ascending, time dimensions
+  first (charts read left to right; replays hash the same rows in the same order);
 - ``LIMIT`` is always present (``plan.limit``).
 
 Functions the compiled SQL may contain (the policy's allowlist must accept them): COUNT, SUM,
@@ -140,7 +140,10 @@ class _Builder:
             for k in r.order_by
         ]
         if not order:
-            order = [_ordered(self._name(d.name), desc=False) for d in r.dimensions if d.is_time]
+            # Time first (charts read left to right), then the other dimensions: a grouped answer
+            # always comes back in the same order, so its result hash is stable across replays.
+            dims = sorted(r.dimensions, key=lambda d: not d.is_time)
+            order = [_ordered(self._name(d.name), desc=False) for d in dims]
         if order:
             query = query.order_by(*order)
         if r.distinct:
