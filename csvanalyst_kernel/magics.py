@@ -117,7 +117,7 @@ class AskMagics(Magics, Configurable):
     progress = Bool(
         True,
         help="Show a live 'running… 3.2 s' card while a question runs (default $CSVANALYST_PROGRESS, on); "
-        "off gives outputs that do not depend on timing (nbval, nbconvert)"
+        "off gives outputs that do not depend on timing (nbval, nbconvert)",
     ).tag(config=True)
 
     @default("progress")
