@@ -135,6 +135,9 @@ def test_tool_calls_then_plan(tmp_path: Path, llm: FakeOpenAI) -> None:
     assert check["valid"] is True and check["columns"] == ["status", "count"]
     meta = service.capsule(None, response.run_id).planner_meta
     assert meta["tool_calls"] == 2 and meta["llm_calls"] == 3
+    assert [c["kind"] for c in meta["tool_checks"]] == ["plan"] and "GROUP BY" in meta["tool_checks"][0][
+        "sql"
+    ]
 
 
 # ------------------------------------------------------------------ corrections

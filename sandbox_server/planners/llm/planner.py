@@ -105,6 +105,12 @@ class LLMPlanner:
             log.warning("LLM unavailable (%s: %s); falling back", reason, exc)
             return self._fall_back(reason, str(exc), question, dataset, previous)
         meta = self._meta(talk, usage, started)
+        # What the tools checked (and, under llm_privacy=rows, previewed in a sandbox) is part
+        # of this run's record: those dry runs get no capsule of their own.
+        meta["tool_checks"] = [
+            {"kind": body.get("kind"), "sql": body.get("sql"), "previewed": self.preview is not None}
+            for body in session.checks.values()
+        ]
         return self._output(talk, meta, dataset)
 
     # -- outcomes --------------------------------------------------------------------------
