@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 
 from sandbox_server.errors import DatasetInvalid
+from sandbox_server.planners.offline.explain import schema_questions
 from sandbox_server.registry import ColumnInfo, ColumnProfile, ColumnType, Dataset, TableInfo, version_hash
 from sandbox_server.store import Store
 
@@ -151,27 +152,6 @@ def _profile(con: duckdb.DuckDBPyConnection, table: str, column: str, ctype: Col
     )
 
 
-def _suggested_prompts(tables: list[TableInfo]) -> list[str]:
-    """A few questions the offline planner understands, made from the schema alone."""
-    prompts: list[str] = []
-    for t in tables:
-        cats = [
-            c for c in t.columns if c.type == "VARCHAR" and c.profile.values and len(c.profile.values) > 1
-        ]
-        nums = [c for c in t.columns if c.is_numeric and not c.name.lower().endswith("id")]
-        dates = [c for c in t.columns if c.is_temporal]
-        prompts.append(f"How many rows are in {t.name}?")
-        if cats:
-            prompts.append(f"How many {t.name} are there by {cats[0].name}?")
-        if cats and nums:
-            prompts.append(f"What is the total {nums[0].name} by {cats[0].name}?")
-        if nums:
-            prompts.append(f"What is the average {nums[0].name}?")
-        if dates and nums:
-            prompts.append(f"What is the total {nums[0].name} by month?")
-    return prompts[:6]
-
-
 def ingest(
     files: Sequence[tuple[str, bytes]],
     *,
@@ -222,7 +202,7 @@ def ingest(
         description=f"Uploaded: {', '.join(f for f, _ in files)}",
         version_hash=digest,
         tables=tables,
-        prompts=_suggested_prompts(tables),
+        prompts=schema_questions(tables)[:6],
         owner=owner,
     )
     store.put_dataset(owner=owner, dataset_id=dataset.id, version_hash=digest, body=dataset.model_dump_json())

@@ -8,10 +8,12 @@ made from its schema), so the next try can succeed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sandbox_server.errors import PlannerError
+from sandbox_server.naming import aggregate_name, dimension_name
 from sandbox_server.plan import Aggregate, Column, Filter, MeasureRef, QueryPlan
-from sandbox_server.registry import Dataset
-from sandbox_server.validate import aggregate_name, dimension_name
+from sandbox_server.registry import Dataset, TableInfo
 
 
 def _filter(f: Filter) -> str:
@@ -47,12 +49,11 @@ def describe(plan: QueryPlan) -> str:
     return "; ".join(parts)
 
 
-def example_questions(dataset: Dataset) -> list[str]:
-    """Two questions that work on ``dataset``: its demo prompts, else made from its schema."""
-    if len(dataset.prompts) >= 2:
-        return list(dataset.prompts[:2])
-    examples = list(dataset.prompts)
-    for table in dataset.tables:
+def schema_questions(tables: Sequence[TableInfo]) -> list[str]:
+    """Questions this planner understands, made from the schema alone (table by table: a count
+    by a low-cardinality column, an average by it or by month, a monthly total)."""
+    questions = []
+    for table in tables:
         cats = [
             c for c in table.columns if c.type == "VARCHAR" and c.profile.values and len(c.profile.values) > 1
         ]
@@ -60,14 +61,20 @@ def example_questions(dataset: Dataset) -> list[str]:
         dates = [c for c in table.columns if c.is_temporal]
         words = table.name.replace("_", " ")
         if cats:
-            examples.append(f"How many {words} are there by {cats[0].name.replace('_', ' ')}?")
+            questions.append(f"How many {words} are there by {cats[0].name.replace('_', ' ')}?")
         if nums and (cats or dates):
             by = cats[0].name.replace("_", " ") if cats else "month"
-            examples.append(f"What is the average {nums[0].name.replace('_', ' ')} by {by}?")
+            questions.append(f"What is the average {nums[0].name.replace('_', ' ')} by {by}?")
         if not cats and not nums:
-            examples.append(f"How many {words} are there?")
-        if len(examples) >= 2:
-            break
+            questions.append(f"How many {words} are there?")
+        if nums and dates:
+            questions.append(f"What is the total {nums[0].name.replace('_', ' ')} by month?")
+    return questions
+
+
+def example_questions(dataset: Dataset) -> list[str]:
+    """Two questions that work on ``dataset``: its demo prompts, else made from its schema."""
+    examples = [*dataset.prompts, *schema_questions(dataset.tables)]
     if len(examples) < 2:
         examples.append(f"How many {dataset.tables[0].name.replace('_', ' ')} are there?")
     return examples[:2]
