@@ -73,6 +73,7 @@ class _Run:
     response: dict[str, Any] | None = None
     error: errors.CsvAnalystError | None = None
     message: str = ""
+    result_sha256: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
 
@@ -177,13 +178,12 @@ class Service:
         except errors.CsvAnalystError as exc:
             run.error = exc
         response = self._finish(run)
-        new = self.store.get_capsule(response.run_id)
         return {
             **response.model_dump(),
             "original_run_id": run_id,
             "original_result_sha256": original.result_sha256,
-            "result_sha256": new.result_sha256 if new else None,
-            "matches": bool(new and new.result_sha256 and new.result_sha256 == original.result_sha256),
+            "result_sha256": run.result_sha256,
+            "matches": bool(run.result_sha256 and run.result_sha256 == original.result_sha256),
             "dataset_version_hash": dataset.version_hash,
             "dataset_version_changed": dataset.version_hash != original.dataset_version_hash,
         }
@@ -283,7 +283,7 @@ class Service:
             # The spec carries its data, so any Vega-Lite renderer can draw it as is.
             chart = with_data(spec, rows, columns) if spec is not None else None
         plan_json = run.plan.model_dump(mode="json") if run.plan else None
-        sha = result_sha256(columns, rows) if status == "succeeded" else None
+        sha = run.result_sha256 = result_sha256(columns, rows) if status == "succeeded" else None
         capsule = Capsule(
             run_id=run.run_id,
             created_at=now_iso(),
