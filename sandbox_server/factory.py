@@ -11,7 +11,7 @@ from sandbox_server.metrics import Metrics
 from sandbox_server.planners.base import Planner
 from sandbox_server.service import Service
 from sandbox_server.settings import Settings
-from sandbox_server.store import Store, database_url
+from sandbox_server.store import Store
 
 log = logging.getLogger("csvanalyst.server")
 
@@ -41,7 +41,7 @@ def build_service(
     settings: Settings, *, executor: Executor | None = None, planner: Planner | None = None
 ) -> Service:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(database_url(settings.database_url, settings.state_dir))
+    store = Store.open(settings)
     catalog = Catalog.open(settings.datasets_dir, store, settings.state_dir)
     metrics = Metrics()
     chosen = executor or make_executor(settings)

@@ -12,13 +12,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from sandbox_server.errors import ExecutorUnavailable
 from sandbox_server.schemas import Capsule
+
+if TYPE_CHECKING:
+    from sandbox_server.settings import Settings
 
 metadata = sa.MetaData()
 
@@ -98,6 +101,11 @@ class Store:
         else:
             self.engine = sa.create_engine(url, pool_pre_ping=True)
         metadata.create_all(self.engine)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Store:
+        """The store the settings name: ``database_url``, else SQLite under ``state_dir``."""
+        return cls(database_url(settings.database_url, settings.state_dir))
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:

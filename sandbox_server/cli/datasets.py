@@ -34,10 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _local(args: argparse.Namespace):
     from sandbox_server.catalog import Catalog
     from sandbox_server.cli.serve import settings_from
-    from sandbox_server.store import Store, database_url
+    from sandbox_server.store import Store
 
     settings = settings_from(args)
-    store = Store(database_url(settings.database_url, settings.state_dir))
+    store = Store.open(settings)
     return settings, Catalog.open(settings.datasets_dir, store, settings.state_dir)
 
 

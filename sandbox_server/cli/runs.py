@@ -29,10 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _store(args: argparse.Namespace):
     from sandbox_server.cli.serve import settings_from
-    from sandbox_server.store import Store, database_url
+    from sandbox_server.store import Store
 
     settings = settings_from(args)
-    return Store(database_url(settings.database_url, settings.state_dir))
+    return Store.open(settings)
 
 
 def show_(args: argparse.Namespace) -> int:
