@@ -189,12 +189,17 @@ class Service:
         }
 
     def capsule(self, user: str | None, run_id: str) -> Capsule:
-        capsule = self.store.get_capsule(run_id)
-        if capsule is None:
-            raise errors.ValidationError(f"no run with id {run_id!r}", suggestion="list runs: GET /v1/runs")
-        if capsule.user != user:
-            raise errors.Forbidden(f"run {run_id} belongs to another user")
-        return capsule
+        return owned_capsule(self.store, user, run_id)
+
+    def thread(self, user: str | None, thread_id: str) -> dict[str, Any]:
+        thread = self.store.get_thread(thread_id)
+        if thread is None:
+            raise errors.ValidationError(
+                f"no thread with id {thread_id!r}", suggestion="omit thread_id to start a new thread"
+            )
+        if thread["user"] != user:
+            raise errors.Forbidden(f"thread {thread_id} belongs to another user")
+        return thread
 
     def runs(self, user: str | None, *, dataset_id: str | None, limit: int) -> list[Capsule]:
         return self.store.list_capsules(user=user, dataset_id=dataset_id, limit=limit)
@@ -207,13 +212,7 @@ class Service:
             thread_id = _new_id()
             self.store.create_thread(thread_id, user=user, dataset_id=dataset.id)
             return None, thread_id
-        thread = self.store.get_thread(thread_id)
-        if thread is None:
-            raise errors.ValidationError(
-                f"no thread with id {thread_id!r}", suggestion="omit thread_id to start a new thread"
-            )
-        if thread["user"] != user:
-            raise errors.Forbidden(f"thread {thread_id} belongs to another user")
+        thread = self.thread(user, thread_id)
         if thread["dataset_id"] != dataset.id:
             raise errors.ValidationError(
                 f"thread {thread_id} is about dataset {thread['dataset_id']!r}, not {dataset.id!r}",
@@ -349,6 +348,16 @@ class Service:
             planner=run.planner,
             executor=capsule.executor,
         )
+
+
+def owned_capsule(store: Store, user: str | None, run_id: str) -> Capsule:
+    """A run's capsule, for its owner only."""
+    capsule = store.get_capsule(run_id)
+    if capsule is None:
+        raise errors.ValidationError(f"no run with id {run_id!r}", suggestion="list runs: GET /v1/runs")
+    if capsule.user != user:
+        raise errors.Forbidden(f"run {run_id} belongs to another user")
+    return capsule
 
 
 def _default_message(status: RunStatus, result: Result, error: errors.CsvAnalystError | None) -> str:

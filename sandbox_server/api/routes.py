@@ -149,11 +149,4 @@ def replay_run(run_id: str, service: ServiceDep, user: UserDep) -> dict[str, Any
 
 @router.get("/threads/{thread_id}")
 def get_thread(thread_id: str, service: ServiceDep, user: UserDep) -> dict[str, Any]:
-    from sandbox_server.errors import Forbidden, ValidationError
-
-    thread = service.store.get_thread(thread_id)
-    if thread is None:
-        raise ValidationError(f"no thread with id {thread_id!r}")
-    if thread["user"] != user:
-        raise Forbidden(f"thread {thread_id} belongs to another user")
-    return thread
+    return service.thread(user, thread_id)

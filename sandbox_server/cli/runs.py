@@ -38,18 +38,13 @@ def _store(args: argparse.Namespace):
 def show_(args: argparse.Namespace) -> int:
     from sandbox_server.auth import LOCAL_USER
     from sandbox_server.cli._remote import request
-    from sandbox_server.errors import Forbidden, ValidationError
+    from sandbox_server.service import owned_capsule
 
     try:
         if args.server:
             capsule: dict[str, Any] = request(args.server, "GET", f"/v1/runs/{args.run_id}", token=args.token)
         else:
-            found = _store(args).get_capsule(args.run_id)
-            if found is None:
-                raise ValidationError(f"no run with id {args.run_id!r}", suggestion="csvanalyst runs list")
-            if found.user != LOCAL_USER:
-                raise Forbidden(f"run {args.run_id} belongs to another user")
-            capsule = found.model_dump(mode="json")
+            capsule = owned_capsule(_store(args), LOCAL_USER, args.run_id).model_dump(mode="json")
     except CsvAnalystError as exc:
         return fail(exc)
     print_json(capsule)
